@@ -1,0 +1,3 @@
+from pixelrnn_cli.cli import main
+
+main()

@@ -1,0 +1,455 @@
+"""The `pixelrnn` command line: thin commands over the library modules.
+
+Each command parses its options, calls one library function and prints what it
+returns. TensorFlow and Keras are imported inside the commands that need them,
+so `pixelrnn --help` answers at once. Mistakes a user can make end in one red
+line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from typer.core import TyperGroup
+
+from pixelrnn_cli import __version__
+from pixelrnn_cli.errors import PixelrnnError, TrainingInterrupted
+from pixelrnn_cli.progress import Reporter
+
+try:
+    from typer._click.exceptions import ClickException
+except ImportError:  # Typer releases that use the separate click package.
+    from click.exceptions import ClickException  # type: ignore[no-redef]
+
+console = Console()
+error_console = Console(stderr=True)
+
+DEFAULT_CHECKPOINTS = Path("checkpoints")
+DEFAULT_PIXEL_MODEL = "pixel-gru-1x128"
+
+
+class OneLineErrors(TyperGroup):
+    """Report usage mistakes and user errors in one line, never a traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as error:
+            if type(error).__name__ != "NoArgsIsHelpError":
+                fail(error.format_message(), error.exit_code)
+            sys.exit(error.exit_code)
+        except TrainingInterrupted as error:
+            error_console.print(f"[yellow]{error}[/]", soft_wrap=True)
+            error_console.print(
+                f"resume with: [bold]{error.resume_command}[/]", soft_wrap=True
+            )
+            sys.exit(130)
+        except PixelrnnError as error:
+            fail(str(error))
+        except (KeyboardInterrupt, typer.Abort):
+            fail("interrupted", 130)
+        if isinstance(result, int) and standalone_mode:
+            sys.exit(result)
+        return result
+
+
+def fail(message: str, code: int = 1) -> None:
+    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
+    error_console.print(
+        f"[bold red]error:[/] {first_line}", highlight=False, soft_wrap=True
+    )
+    sys.exit(code)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    help="Recurrent pixel models on MNIST: train, evaluate, sample, in-paint, report.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class Task(StrEnum):
+    classify = "classify"
+    pixel = "pixel"
+
+
+class Cell(StrEnum):
+    lstm = "lstm"
+    gru = "gru"
+
+
+class Jit(StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+    def requested(self) -> bool | None:
+        return {"auto": None, "on": True, "off": False}[self.value]
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"pixelrnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    *,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the library's log messages.")
+    ] = False,
+) -> None:
+    """Recurrent pixel models on MNIST: train, evaluate, sample, in-paint, report."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=error_console, show_path=False)],
+        force=True,
+    )
+
+
+class RichReporter(Reporter):
+    """Progress bars and summary lines on the console."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.task_id: Any = None
+
+    def start(self, description: str, total: int) -> None:
+        self.finish()
+        if not console.is_terminal:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task_id = self.progress.add_task(description, total=total, info="")
+
+    def advance(self, steps: int = 1, **info: float) -> None:
+        if self.progress is not None:
+            text = "  ".join(f"{key} {value:.4f}" for key, value in info.items())
+            self.progress.update(self.task_id, advance=steps, info=text)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def summary(self, text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+
+def reporter_for(quiet: bool) -> Reporter:
+    return Reporter() if quiet else RichReporter()
+
+
+def load_tensorflow() -> None:
+    """Import TensorFlow and Keras with their start-up chatter silenced.
+
+    TensorFlow's C++ layer writes to file descriptor 2 before any setting can
+    quiet it (CUDA probes on machines without a GPU), so unless `--verbose`
+    asked for logs, that descriptor points at /dev/null while it starts.
+    """
+    if "keras" in sys.modules or logging.getLogger().level <= logging.INFO:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def stop_on_sigterm() -> None:
+    """Treat a polite kill like Ctrl-C, so training saves and says how to resume."""
+
+    def handler(number: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+CheckpointsOption = Annotated[
+    Path,
+    typer.Option("--checkpoints", help="Folder that holds one sub-folder per run."),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars or epoch lines.")
+]
+JitOption = Annotated[
+    Jit,
+    typer.Option(help="Compile steps with XLA: auto picks the faster for this device."),
+]
+
+
+@app.command()
+def train(
+    *,
+    task: Annotated[
+        Task | None, typer.Option(help="classify digits or predict the next pixel.")
+    ] = None,
+    cell: Annotated[
+        Cell | None, typer.Option(help="Recurrent cell (default gru).")
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option(help="Stacked recurrent layers (default 1).")
+    ] = None,
+    units: Annotated[
+        int | None, typer.Option(help="Units per recurrent layer (default 128).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs to train.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Images per step (default 256).")
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Initial learning rate.")] = None,
+    decay_rate: Annotated[
+        float | None, typer.Option(help="Learning-rate factor per decay step.")
+    ] = None,
+    decay_epochs: Annotated[
+        int | None, typer.Option(help="Epochs between learning-rate decays.")
+    ] = None,
+    keep_prob: Annotated[
+        float | None,
+        typer.Option(help="Probability of keeping each recurrent output (dropout)."),
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(help="Stop after this many epochs without validation gain."),
+    ] = None,
+    eval_every: Annotated[
+        int | None, typer.Option(help="Epochs between validations (default 2).")
+    ] = None,
+    clipnorm: Annotated[
+        float | None, typer.Option(help="Clip each gradient to this norm.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Use only the first N images of each split (quick runs)."),
+    ] = None,
+    time_budget: Annotated[
+        str | None,
+        typer.Option(
+            help="Stop cleanly after the epoch that crosses this time, like 20m or 1h."
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="An MNIST-layout .npz file (default bundled MNIST)."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="A pixel is 1 where value/255 is above this (default 0.1)."),
+    ] = None,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Run name (default like classify-gru-3x32)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run of this name.")
+    ] = False,
+    jit: JitOption = Jit.auto,
+    quiet: QuietOption = False,
+) -> None:
+    """Train a classifier or a pixel model with the study's recipe.
+
+    Settings not given come from the study's table for the chosen cell, layers
+    and units. The run is saved in CHECKPOINTS/NAME: model.keras (best
+    validation loss), resume.h5 and run.h5.
+    """
+    from pixelrnn_cli.config import default_name, make_config, parse_duration
+    from pixelrnn_cli.runs import check_run_folder
+
+    budget = parse_duration(time_budget) if time_budget is not None else None
+    model_options = {
+        "task": task.value if task else None,
+        "cell": cell.value if cell else None,
+        "layers": layers,
+        "units": units,
+    }
+    shape = {
+        "task": model_options["task"] or "classify",
+        "cell": model_options["cell"] or "gru",
+        "layers": layers if layers is not None else 1,
+        "units": units if units is not None else 128,
+    }
+    settings = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "decay_rate": decay_rate,
+        "decay_epochs": decay_epochs,
+        "keep_prob": keep_prob,
+        "patience": patience,
+        "eval_every": eval_every,
+        "clipnorm": clipnorm,
+        "seed": seed,
+        "limit": limit,
+        "data": str(data) if data is not None else None,
+        "threshold": threshold,
+        "name": name or default_name(**shape),
+    }
+    config = make_config(**shape, **settings)
+    check_run_folder(checkpoints / config.name, resume)
+    load_tensorflow()
+    from pixelrnn_cli.training import train as train_run
+
+    stop_on_sigterm()
+    outcome = train_run(
+        config,
+        checkpoints,
+        resume=resume,
+        time_budget=budget,
+        jit=jit.requested(),
+        reporter=reporter_for(quiet),
+        changes={**model_options, **settings, "name": None},
+    )
+    state = outcome.state
+    if outcome.already_finished:
+        console.print(f"run {config.name} has already finished: {state.stop_reason}")
+        return
+    console.print(
+        f"[bold]{outcome.config.name}[/]: {state.stop_reason}; best validation loss "
+        f"{state.best_val_loss:.4f} at epoch {state.best_epoch}; saved in "
+        f"{outcome.run_dir}",
+        soft_wrap=True,
+    )
+    if outcome.evaluation:
+        console.print(evaluation_table(outcome.config.name, outcome.evaluation))
+    if state.status == "stopped":
+        console.print(
+            f"continue with: pixelrnn train --name {outcome.config.name} "
+            f"--checkpoints {checkpoints} --resume"
+        )
+
+
+@app.command()
+def evaluate(
+    runs: Annotated[
+        list[str],
+        typer.Argument(help="Run names under CHECKPOINTS, or run folders or files."),
+    ],
+    *,
+    split: Annotated[
+        str, typer.Option(help="Comma-separated splits: train, validation, test.")
+    ] = "train,validation,test",
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Use the first N images of each split (default the run's)."),
+    ] = None,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    jit: JitOption = Jit.auto,
+    quiet: QuietOption = False,
+) -> None:
+    """Measure trained runs on the data splits and store the numbers in run.h5.
+
+    Classifiers: loss and accuracy. Pixel models: cross-entropy per pixel
+    (nats), nats per image, bits per pixel and next-pixel accuracy.
+    """
+    from pixelrnn_cli.runs import resolve_run
+
+    split_names = parse_splits(split)
+    run_dirs = [resolve_run(run, checkpoints) for run in runs]
+    load_tensorflow()
+    from pixelrnn_cli.evaluation import evaluate_run
+
+    for run_dir in run_dirs:
+        results = evaluate_run(
+            run_dir,
+            split_names,
+            limit=limit,
+            jit=jit.requested(),
+            reporter=reporter_for(quiet),
+        )
+        console.print(evaluation_table(run_dir.name, results))
+
+
+def parse_splits(text: str) -> list[str]:
+    from pixelrnn_cli.data import SPLIT_NAMES
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in SPLIT_NAMES:
+            raise PixelrnnError(
+                f"unknown split {name!r}; expected some of {', '.join(SPLIT_NAMES)}"
+            )
+    if not names:
+        raise PixelrnnError("--split names no split")
+    return names
+
+
+def evaluation_table(title: str, results: dict[str, dict[str, float]]) -> Table:
+    pixel = any("cross_entropy" in measured for measured in results.values())
+    table = Table(title=title)
+    table.add_column("split")
+    table.add_column("images", justify="right")
+    if pixel:
+        for heading in ("nats/pixel", "nats/image", "bits/pixel", "pixel accuracy"):
+            table.add_column(heading, justify="right")
+    else:
+        table.add_column("loss", justify="right")
+        table.add_column("accuracy", justify="right")
+    for split_name, measured in results.items():
+        row = [split_name, f"{measured['images']:,}"]
+        if pixel:
+            row += [
+                f"{measured['cross_entropy']:.4f}",
+                f"{measured['nats_per_image']:.2f}",
+                f"{measured['bits_per_pixel']:.4f}",
+                f"{100 * measured['accuracy']:.2f}%",
+            ]
+        else:
+            row += [f"{measured['loss']:.4f}", f"{100 * measured['accuracy']:.2f}%"]
+        table.add_row(*row)
+    return table
+
+
+def main() -> None:
+    app(prog_name="pixelrnn")
