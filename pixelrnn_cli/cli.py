@@ -44,6 +44,7 @@ error_console = Console(stderr=True)
 
 DEFAULT_CHECKPOINTS = Path("checkpoints")
 DEFAULT_PIXEL_MODEL = "pixel-gru-1x128"
+DEFAULT_FIGURES = Path("docs/figures")
 
 
 class OneLineErrors(TyperGroup):
@@ -449,6 +450,146 @@ def evaluation_table(title: str, results: dict[str, dict[str, float]]) -> Table:
             row += [f"{measured['loss']:.4f}", f"{100 * measured['accuracy']:.2f}%"]
         table.add_row(*row)
     return table
+
+
+@app.command()
+def sample(
+    model: Annotated[
+        str,
+        typer.Argument(help="A pixel-model run: its name under CHECKPOINTS, or path."),
+    ] = DEFAULT_PIXEL_MODEL,
+    *,
+    images: Annotated[
+        int, typer.Option(help="Continue the first N test images.")
+    ] = 100,
+    hide: Annotated[
+        int, typer.Option(help="Hide the last N pixels of each image (1..783).")
+    ] = 300,
+    steps: Annotated[
+        str, typer.Option(help="Comma-separated continuation lengths n.")
+    ] = "1,10,28,300",
+    samples: Annotated[
+        int, typer.Option(help="Continuations drawn per image and n.")
+    ] = 10,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the draws; the same seed, the same samples.")
+    ] = 0,
+    beam: Annotated[
+        int, typer.Option(help="Also search with a beam of this width (0: no beam).")
+    ] = 0,
+    figures: Annotated[
+        Path, typer.Option(help="Folder for the PNG figures (default docs/figures).")
+    ] = DEFAULT_FIGURES,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    jit: JitOption = Jit.auto,
+    quiet: QuietOption = False,
+) -> None:
+    """Continue half-hidden test images with a pixel model, pixel by pixel.
+
+    The last HIDE pixels of the first IMAGES test images are hidden; for each
+    n of STEPS the model continues the visible part by drawing SAMPLES
+    continuations, by its most probable continuation (pixel = 1 where
+    p > 0.5) and, with --beam, by a beam search. Prints the cross-entropy per
+    generated pixel of each, of the ground truth, and the share of drawn
+    pixels equal to the ground truth; stores them in the run's run.h5 and
+    draws three images in FIGURES.
+    """
+    from pixelrnn_cli.runs import resolve_run
+    from pixelrnn_cli.sampling import SampleSettings, check_pixel_run, parse_steps
+
+    settings = SampleSettings(
+        images=images,
+        hide=hide,
+        steps=parse_steps(steps),
+        samples=samples,
+        seed=seed,
+        beam=beam,
+    )
+    run_dir = resolve_run(model, checkpoints)
+    check_pixel_run(run_dir)
+    load_tensorflow()
+    from pixelrnn_cli.sampling import sample_run
+
+    result = sample_run(
+        run_dir, settings, figures, jit=jit.requested(), reporter=reporter_for(quiet)
+    )
+    console.print(sampling_table(result))
+    for path in result.figures:
+        console.print(f"figure: {path}", soft_wrap=True, highlight=False)
+    if result.run_file is not None:
+        console.print(f"stored in {result.run_file} (group sampling)", soft_wrap=True)
+
+
+def sampling_table(result: Any) -> Table:
+    settings = result.settings
+    table = Table(
+        title=f"{result.run_name}: {settings.images} test images, last "
+        f"{settings.hide} pixels hidden, {settings.samples} samples, seed "
+        f"{settings.seed}",
+        caption="nats per generated pixel under the model; agreement: drawn "
+        "pixels equal to the original",
+    )
+    headings = ["n", "samples", "ground truth", "most probable"]
+    keys = ["sample", "ground_truth", "greedy"]
+    if settings.beam:
+        headings.append(f"beam {settings.beam}")
+        keys.append("beam")
+    for heading in [*headings, "agreement"]:
+        table.add_column(heading, justify="right")
+    for n, measured in result.measures.items():
+        row = [str(n)]
+        row += [f"{measured[f'{key}_cross_entropy']:.4f}" for key in keys]
+        row.append(f"{100 * measured['agreement']:.1f}%")
+        table.add_row(*row)
+    return table
+
+
+@app.command()
+def report(
+    *,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    output: Annotated[
+        Path,
+        typer.Option(help="Markdown file to write; figures go to figures/ beside it."),
+    ] = Path("docs/results.md"),
+    figures: Annotated[
+        bool,
+        typer.Option(
+            "--figures/--no-figures",
+            help="Draw the learning curves (--no-figures is quicker).",
+        ),
+    ] = True,
+    quiet: QuietOption = False,
+) -> None:
+    """Write the study's result tables from every run in CHECKPOINTS.
+
+    Reads each run.h5 (at any depth) and writes Markdown with the study's
+    numbers beside ours: classifiers, pixel models, continuations and
+    in-painting, then one section per run. A configuration without a run is
+    marked missing; unreadable run files are skipped and listed.
+    """
+    from pixelrnn_cli.report import write_report
+    from pixelrnn_cli.study import REFERENCE_CONFIGS
+
+    result = write_report(
+        checkpoints, output, figures=figures, reporter=reporter_for(quiet)
+    )
+    console.print(
+        f"wrote {result.output} and {len(result.figures)} figure(s) in "
+        f"{result.output.parent / 'figures'}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"{len(result.runs)} run(s) found; {len(result.missing)} of "
+        f"{len(REFERENCE_CONFIGS)} study configurations missing; "
+        f"{len(result.skipped)} file(s) skipped",
+        highlight=False,
+    )
+    for skipped in result.skipped:
+        console.print(
+            f"[yellow]skipped[/] {checkpoints / skipped.path}: {skipped.reason}",
+            soft_wrap=True,
+        )
 
 
 def main() -> None:

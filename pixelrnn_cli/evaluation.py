@@ -28,12 +28,22 @@ log = logging.getLogger(__name__)
 EVAL_BATCH_SIZE = 500
 
 
+def batch_signature() -> tuple:
+    """Shapes of a step's inputs, any batch size: pixels and labels."""
+    import tensorflow as tf
+
+    return (
+        tf.TensorSpec((None, SEQUENCE_LENGTH, 1), tf.float32),
+        tf.TensorSpec((None,), tf.int64),
+    )
+
+
 def make_eval_step(model, task: str, jit: bool) -> Callable:
     """A compiled function: a batch -> (summed loss, summed correct predictions)."""
     import tensorflow as tf
     from keras import ops
 
-    @tf.function(jit_compile=jit, reduce_retracing=True)
+    @tf.function(jit_compile=jit, input_signature=batch_signature())
     def step(pixels, labels):
         outputs = model(pixels, training=False)
         if task == "classify":

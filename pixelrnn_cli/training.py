@@ -33,12 +33,14 @@ import numpy as np
 from pixelrnn_cli.config import RunConfig
 from pixelrnn_cli.data import Splits, as_sequences, load_splits
 from pixelrnn_cli.errors import PixelrnnError, TrainingInterrupted
-from pixelrnn_cli.evaluation import evaluate_split, make_eval_step
+from pixelrnn_cli.evaluation import batch_signature, evaluate_split, make_eval_step
 from pixelrnn_cli.progress import Reporter
 from pixelrnn_cli.results import (
     MODEL_FILE,
     RUN_FILE,
     STATE_FILE,
+    TRAIN_LOCK,
+    WRITE_LOCK,
     History,
     atomic_write,
     machine_description,
@@ -54,6 +56,7 @@ STATE_FORMAT = "pixelrnn-resume"
 FINAL_SPLITS = ("train", "validation", "test")
 # Settings that may change when a run is resumed; the others define the run.
 RESUMABLE_CHANGES = ("epochs", "patience")
+LOCKS = (TRAIN_LOCK, WRITE_LOCK)
 
 
 @dataclass
@@ -104,17 +107,32 @@ def train(
     reporter = reporter or Reporter()
     run_dir = checkpoints / config.name
     check_run_folder(run_dir, resume)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    with training_lock(run_dir):
-        remove_stale_temporaries(run_dir)
-        if resume:
-            config = resumed_config(read_saved_config(run_dir), changes or {})
-        trainer = Trainer(config, run_dir, jit=jit, reporter=reporter)
-        if resume:
-            trainer.restore()
-        else:
-            trainer.save_epoch(improved=False)
-        return trainer.run(time_budget)
+    try:
+        with training_lock(run_dir):
+            remove_stale_temporaries(run_dir)
+            if resume:
+                config = resumed_config(read_saved_config(run_dir), changes or {})
+            trainer = Trainer(config, run_dir, jit=jit, reporter=reporter)
+            if resume:
+                trainer.restore()
+            else:
+                trainer.save_epoch(improved=False)
+            return trainer.run(time_budget)
+    except BaseException:
+        if created:
+            remove_if_empty(run_dir)
+        raise
+
+
+def remove_if_empty(run_dir: Path) -> None:
+    """Remove a run folder that a failed start left with nothing but locks."""
+    leftovers = [path for path in run_dir.iterdir() if path.name not in LOCKS]
+    if not leftovers:
+        for lock in LOCKS:
+            (run_dir / lock).unlink(missing_ok=True)
+        run_dir.rmdir()
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:
@@ -447,7 +465,7 @@ def make_train_step(model, optimizer, task: str, jit: bool):
 
     from pixelrnn_cli.models import classifier_loss, pixel_loss
 
-    @tf.function(jit_compile=jit, reduce_retracing=True)
+    @tf.function(jit_compile=jit, input_signature=batch_signature())
     def step(pixels, labels):
         with tf.GradientTape() as tape:
             outputs = model(pixels, training=True)
