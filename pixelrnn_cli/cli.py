@@ -67,6 +67,8 @@ class OneLineErrors(TyperGroup):
             fail(str(error))
         except (KeyboardInterrupt, typer.Abort):
             fail("interrupted", 130)
+        if result == 130:  # Typer turns Ctrl-C into this exit code, silently.
+            fail("interrupted", 130)
         if isinstance(result, int) and standalone_mode:
             sys.exit(result)
         return result
@@ -478,7 +480,7 @@ def sample(
         int, typer.Option(help="Also search with a beam of this width (0: no beam).")
     ] = 0,
     figures: Annotated[
-        Path, typer.Option(help="Folder for the PNG figures (default docs/figures).")
+        Path, typer.Option(help="Folder for the PNG figures.")
     ] = DEFAULT_FIGURES,
     checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
     jit: JitOption = Jit.auto,
@@ -541,6 +543,108 @@ def sampling_table(result: Any) -> Table:
         row += [f"{measured[f'{key}_cross_entropy']:.4f}" for key in keys]
         row.append(f"{100 * measured['agreement']:.1f}%")
         table.add_row(*row)
+    return table
+
+
+@app.command()
+def inpaint(
+    model: Annotated[
+        str,
+        typer.Argument(help="A pixel-model run: its name under CHECKPOINTS, or path."),
+    ] = DEFAULT_PIXEL_MODEL,
+    *,
+    mask: Annotated[
+        str | None,
+        typer.Option(help="Missing block HxW, at most 16 pixels (default 2x2)."),
+    ] = None,
+    images: Annotated[
+        int | None,
+        typer.Option(help="Images to in-paint (default 1000, or all of --dataset)."),
+    ] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="In-paint this .npy of shape (2, N, 784) instead: masked images "
+            "(-1 where missing), then ground truth."
+        ),
+    ] = None,
+    dataset_out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the generated data set (.npy)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the choice of images and block positions.")
+    ] = 0,
+    figures: Annotated[
+        Path, typer.Option(help="Folder for the PNG figures (default docs/figures).")
+    ] = DEFAULT_FIGURES,
+    checkpoints: CheckpointsOption = DEFAULT_CHECKPOINTS,
+    jit: JitOption = Jit.auto,
+    quiet: QuietOption = False,
+) -> None:
+    """Fill missing pixels of test digits with their most probable values.
+
+    Hides one HxW block per image, on or next to the strokes (seeded), or reads
+    --dataset; scores every configuration of the missing pixels by the
+    likelihood of the whole image under the model and keeps the most probable.
+    Prints the cross-entropy per pixel of the true and the in-painted images,
+    the share of missing pixels in-painted correctly and the mean posterior of
+    the truth; stores them in run.h5 (group inpainting/HxW) and draws
+    successful and failed in-paintings in FIGURES. A generated data set is
+    saved as RUN/inpaint-HxW.npy unless --dataset-out names another file.
+    """
+    from pixelrnn_cli.inpainting import check_pixel_run, make_request
+    from pixelrnn_cli.runs import resolve_run
+
+    request = make_request(mask, images, dataset, dataset_out, seed, figures)
+    run_dir = resolve_run(model, checkpoints)
+    check_pixel_run(run_dir)
+    load_tensorflow()
+    from pixelrnn_cli.inpainting import inpaint_run
+
+    outcome = inpaint_run(
+        run_dir, request, jit=jit.requested(), reporter=reporter_for(quiet)
+    )
+    console.print(inpainting_table(outcome))
+    console.print(f"data set: {outcome.dataset}", soft_wrap=True, highlight=False)
+    for path in outcome.figures:
+        console.print(f"figure: {path}", soft_wrap=True, highlight=False)
+    if outcome.stored:
+        console.print(
+            f"stored in {run_dir / 'run.h5'} (group inpainting/{outcome.label})",
+            soft_wrap=True,
+        )
+
+
+def inpainting_table(outcome: Any) -> Table:
+    measured = outcome.measures
+    table = Table(
+        title=f"{outcome.run_name}: in-painting {outcome.label}, "
+        f"{measured['images']:,} images",
+        caption="nats per pixel of the whole image under the model; correct: "
+        "missing pixels in-painted right; p(truth): mean posterior of the truth",
+    )
+    headings = ("", "missing", "ground truth", "in-painted", "correct", "p(truth)")
+    for heading in headings:
+        table.add_column(heading, justify="right")
+    table.add_row(
+        "this run",
+        f"{measured['missing_per_image']:g}",
+        f"{measured['ground_truth_cross_entropy']:.4f}",
+        f"{measured['inpainted_cross_entropy']:.4f}",
+        f"{100 * measured['correct_share']:.1f}%",
+        f"{measured['posterior_ground_truth']:.3f}",
+    )
+    if outcome.reference is not None:
+        reference = outcome.reference
+        table.add_row(
+            "study",
+            "",
+            f"{reference.ground_truth:.4f}",
+            f"{reference.inpainted:.4f}",
+            "",
+            "",
+        )
     return table
 
 

@@ -46,6 +46,7 @@ from pixelrnn_cli.results import (
     machine_description,
     store_evaluation,
     training_lock,
+    update_run,
     write_training,
 )
 from pixelrnn_cli.runs import check_run_folder
@@ -242,20 +243,26 @@ class Trainer:
             epoch = state.epoch + 1
             try:
                 record = self.train_epoch(epoch)
-            except KeyboardInterrupt:
-                raise self.interrupted(epoch) from None
-            budget_spent = (
-                time_budget is not None and time.monotonic() - started >= time_budget
-            )
-            improved = self.validate_if_due(epoch, record, force=budget_spent)
-            self.close_epoch(epoch, record, budget_spent)
-            try:
+                budget_spent = time_budget is not None and (
+                    time.monotonic() - started >= time_budget
+                )
+                improved = self.validate_if_due(epoch, record, force=budget_spent)
                 with deferred_interrupts():
+                    self.close_epoch(epoch, record, budget_spent)
                     self.save_epoch(improved)
+                self.reporter.summary(epoch_summary(epoch, config.epochs, record))
             except KeyboardInterrupt:
-                raise self.interrupted(epoch + 1) from None
-            self.reporter.summary(epoch_summary(epoch, config.epochs, record))
-        return self.outcome(self.final_evaluation())
+                raise self.interrupted() from None
+        try:
+            evaluation = self.final_evaluation()
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                "interrupted during the final evaluation; training is complete and "
+                "saved",
+                f"pixelrnn evaluate {self.config.name} "
+                f"--checkpoints {self.run_dir.parent}",
+            ) from None
+        return self.outcome(evaluation)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         config, train_split = self.config, self.splits.train
@@ -326,18 +333,18 @@ class Trainer:
             state.status = "stopped"
             state.stop_reason = f"time budget reached after epoch {epoch}"
 
-    def interrupted(self, epoch: int) -> TrainingInterrupted:
-        self.state.status = "stopped"
-        self.state.stop_reason = f"interrupted during epoch {epoch}"
-        self.write_results()
-        done = self.state.epoch
+    def interrupted(self) -> TrainingInterrupted:
+        """Mark the saved run as stopped; what was saved stays as it was."""
+        done = self.state.epoch  # advances only together with the saving
+        reason = f"interrupted during epoch {done + 1}"
+        if self.state.status == "running":
+            mark_stopped(self.run_dir / RUN_FILE, reason)
         command = (
             f"pixelrnn train --name {self.config.name} "
             f"--checkpoints {self.run_dir.parent} --resume"
         )
         return TrainingInterrupted(
-            f"interrupted during epoch {epoch}; {done} complete epoch(s) are saved",
-            command,
+            f"{reason}; {done} complete epoch(s) are saved", command
         )
 
     # Files.
@@ -435,6 +442,16 @@ class Trainer:
         return TrainingOutcome(
             self.run_dir, self.config, self.state, evaluation, already_finished
         )
+
+
+def mark_stopped(run_file: Path, reason: str) -> None:
+    """Record in `run.h5` that training stopped, changing nothing else."""
+
+    def edit(handle: h5py.File) -> None:
+        handle["training"].attrs.update({"status": "stopped", "stop_reason": reason})
+
+    with deferred_interrupts():
+        update_run(run_file, edit)
 
 
 def write_variables(group: h5py.Group, variables: list) -> None:
