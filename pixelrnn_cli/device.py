@@ -1,10 +1,11 @@
-"""Which device runs the models, and whether to compile their steps with XLA.
+"""Which device runs the models, and how their steps are compiled there.
 
 On a GPU the LSTM and GRU layers run on cuDNN kernels, which XLA cannot use,
-so steps are compiled without XLA there. On a CPU, XLA compiles the 784-step
-recurrent loop into a while-loop that is several times slower than
-TensorFlow's own graph (see docs/performance.md), so it stays off there too
-unless asked for.
+so steps are compiled without XLA and through Keras's own layers. On a CPU
+the recurrent layers run through `fast_rnn` (the same function with a
+hand-written backward pass), and XLA stays off: it compiles the 784-step loop
+into one that is several times slower than TensorFlow's own graph (see
+docs/performance.md). Both can be forced for comparison.
 """
 
 from __future__ import annotations
@@ -32,3 +33,14 @@ def use_jit(requested: bool | None = None) -> bool:
     if requested is not None:
         return requested
     return False
+
+
+def use_fast_rnn(model, requested: bool | None = None) -> bool:
+    """Run the recurrent layers through `fast_rnn`: on a CPU, where it applies."""
+    if requested is not None:
+        return requested
+    if gpu_names():
+        return False
+    from pixelrnn_cli import fast_rnn
+
+    return fast_rnn.supports(model)

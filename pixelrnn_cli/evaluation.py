@@ -38,14 +38,27 @@ def batch_signature() -> tuple:
     )
 
 
-def make_eval_step(model, task: str, jit: bool) -> Callable:
+def model_forward(model, fast: bool) -> Callable:
+    """`model`'s forward pass: Keras's own, or `fast_rnn`'s on a CPU."""
+    if not fast:
+        return model
+    from pixelrnn_cli import fast_rnn
+
+    return lambda pixels, training: fast_rnn.forward(model, pixels, training)
+
+
+def make_eval_step(model, task: str, jit: bool, fast: bool | None = None) -> Callable:
     """A compiled function: a batch -> (summed loss, summed correct predictions)."""
     import tensorflow as tf
     from keras import ops
 
+    from pixelrnn_cli.device import use_fast_rnn
+
+    forward = model_forward(model, use_fast_rnn(model, fast))
+
     @tf.function(jit_compile=jit, input_signature=batch_signature())
     def step(pixels, labels):
-        outputs = model(pixels, training=False)
+        outputs = forward(pixels, training=False)
         if task == "classify":
             losses = ops.sparse_categorical_crossentropy(labels, outputs)
             predicted = ops.cast(ops.argmax(outputs, axis=-1), "int32")

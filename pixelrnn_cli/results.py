@@ -113,9 +113,16 @@ def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") ->
         write(temporary_path)
         with open(temporary_path, "rb") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary_path, 0o666 & ~current_umask())  # mkstemp makes 0600
         os.replace(temporary_path, path)
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

@@ -33,7 +33,12 @@ import numpy as np
 from pixelrnn_cli.config import RunConfig
 from pixelrnn_cli.data import Splits, as_sequences, load_splits
 from pixelrnn_cli.errors import PixelrnnError, TrainingInterrupted
-from pixelrnn_cli.evaluation import batch_signature, evaluate_split, make_eval_step
+from pixelrnn_cli.evaluation import (
+    batch_signature,
+    evaluate_split,
+    make_eval_step,
+    model_forward,
+)
 from pixelrnn_cli.progress import Reporter
 from pixelrnn_cli.results import (
     MODEL_FILE,
@@ -475,17 +480,23 @@ def read_variables(group: h5py.Group, variables: list) -> None:
         variable.assign(saved[()])
 
 
-def make_train_step(model, optimizer, task: str, jit: bool):
-    """A compiled step: one batch -> (mean loss, accuracy) after one Adam update."""
+def make_train_step(model, optimizer, task: str, jit: bool, fast: bool | None = None):
+    """A compiled step: one batch -> (mean loss, accuracy) after one Adam update.
+
+    `fast` runs the recurrent layers through `fast_rnn` (None: where it pays).
+    """
     import tensorflow as tf
     from keras import ops
 
+    from pixelrnn_cli.device import use_fast_rnn
     from pixelrnn_cli.models import classifier_loss, pixel_loss
+
+    forward = model_forward(model, use_fast_rnn(model, fast))
 
     @tf.function(jit_compile=jit, input_signature=batch_signature())
     def step(pixels, labels):
         with tf.GradientTape() as tape:
-            outputs = model(pixels, training=True)
+            outputs = forward(pixels, training=True)
             if task == "pixel":
                 loss = pixel_loss(pixels, outputs)
             else:
