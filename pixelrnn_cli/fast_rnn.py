@@ -110,9 +110,11 @@ def projection(x, layer):
 
 
 def sequence(layer, projected):
+    # Tensors, not variables, go in: the hand-written gradient covers its inputs.
+    kernel = tf.convert_to_tensor(layer.cell.recurrent_kernel)
     if isinstance(layer, layers.GRU):
-        return gru_sequence(projected, layer.cell.recurrent_kernel, layer.cell.bias[1])
-    return lstm_sequence(projected, layer.cell.recurrent_kernel)
+        return gru_sequence(projected, kernel, layer.cell.bias[1])
+    return lstm_sequence(projected, kernel)
 
 
 @tf.custom_gradient

@@ -1,0 +1,169 @@
+"""Training throughput of pixelrnn's step against plain Keras, side by side.
+
+For the GRU 1x128 pixel model and the LSTM 1x128 classifier (784 steps, batch
+256 by default) this times, in one process and on the same batches:
+
+- `keras fit`: the same model compiled with default settings and trained with
+  `model.fit`, the way a Keras user would;
+- `pixelrnn`: pixelrnn's own training step as `pixelrnn train` builds it for
+  this device (on a CPU: `fast_rnn`, no XLA);
+- optional variants (`--variants`): pixelrnn's step through Keras's own layers
+  (`keras-layers`), or compiled with XLA (`xla`, `fast-xla`);
+
+and measures a large float32 matrix product as the machine's practical peak.
+Throughput is images per second, median of `--repeats` timings of `--batches`
+steps each. Model FLOP/s counts the model's arithmetic as defined (6 FLOPs per
+multiply-add of the forward pass: forward plus a backward twice as large),
+whatever the implementation skips, so it compares with the peak fairly.
+
+    python benchmarks/train_throughput.py
+    python benchmarks/train_throughput.py --batch-size 512 --variants keras-layers
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from pixelrnn_cli.models import build_model, classifier_loss, pixel_loss  # noqa: E402
+from pixelrnn_cli.training import make_train_step  # noqa: E402
+
+CONFIGS = {
+    "gru-pixel": ("pixel", "gru", 1, 128),
+    "lstm-classify": ("classify", "lstm", 1, 128),
+}
+VARIANTS = {
+    # name: (fast_rnn, jit)
+    "pixelrnn": (True, False),
+    "keras-layers": (False, False),
+    "xla": (False, True),
+    "fast-xla": (True, True),
+}
+
+
+def matmul_peak(size: int, repeats: int) -> float:
+    """GFLOP/s of a (size x size) float32 matrix product."""
+    a = tf.random.normal((size, size))
+    product = tf.function(lambda x: tf.matmul(x, x))
+    product(a).numpy()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a).numpy()
+        seconds.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(seconds) / 1e9
+
+
+def model_flops(task: str, cell: str, layers: int, units: int) -> float:
+    """Training FLOPs per image: 6 x the forward pass's multiply-adds."""
+    gates = 3 if cell == "gru" else 4
+    per_step = units  # the input map
+    per_step += layers * 2 * units * gates * units  # input and recurrent kernels
+    per_step += units if task == "pixel" else 0  # one logit per step
+    head = 0 if task == "pixel" else units * 100 + 100 * 10
+    return 6.0 * (784 * per_step + head)
+
+
+def batches_for(task: str, batch_size: int, count: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    pixels = (rng.random((count * batch_size, 784, 1)) > 0.8).astype("float32")
+    labels = rng.integers(0, 10, count * batch_size)
+    return pixels, labels
+
+
+def time_fit(config, batch_size: int, batches: int, repeats: int) -> float:
+    task, cell, layers, units = config
+    model = build_model(task, cell, layers, units, keep_prob=0.75)
+    if task == "pixel":
+        model.compile(optimizer="adam", loss=pixel_loss)
+    else:
+        model.compile(optimizer="adam", loss=classifier_loss)
+    pixels, labels = batches_for(task, batch_size, batches)
+    targets = pixels if task == "pixel" else labels
+    fit = {"batch_size": batch_size, "epochs": 1, "verbose": 0, "shuffle": False}
+    model.fit(pixels, targets, **fit)  # traces and warms up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(pixels, targets, **fit)
+        seconds.append(time.perf_counter() - start)
+    return len(pixels) / statistics.median(seconds)
+
+
+def time_step(config, variant: str, batch_size: int, batches: int, repeats: int):
+    task, cell, layers, units = config
+    fast, jit = VARIANTS[variant]
+    model = build_model(task, cell, layers, units, keep_prob=0.75)
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_variables)
+    step = make_train_step(model, optimizer, task, jit=jit, fast=fast)
+    pixels, labels = batches_for(task, batch_size, batches)
+    chunks = [
+        (
+            tf.constant(pixels[i : i + batch_size]),
+            tf.constant(labels[i : i + batch_size]),
+        )
+        for i in range(0, len(pixels), batch_size)
+    ]
+    float(step(*chunks[0])[0])  # traces and warms up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for chunk in chunks:
+            loss, _ = step(*chunk)
+        float(loss)
+        seconds.append(time.perf_counter() - start)
+    return len(pixels) / statistics.median(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batches", type=int, default=2, help="steps per timing")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--variants", default="", help="also: keras-layers,xla,...")
+    parser.add_argument("--matmul-size", type=int, default=2048)
+    args = parser.parse_args()
+
+    threads = tf.config.threading
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"{os.cpu_count()} CPUs, intra-op threads "
+        f"{threads.get_intra_op_parallelism_threads() or 'default'}, "
+        f"batch {args.batch_size}, median of {args.repeats} x {args.batches} steps"
+    )
+    peak = matmul_peak(args.matmul_size, max(args.repeats, 5))
+    print(f"matrix product {args.matmul_size}^3 float32: {peak:.1f} GFLOP/s")
+    variants = ["pixelrnn", *[v for v in args.variants.split(",") if v]]
+    for name in args.configs.split(","):
+        config = CONFIGS[name]
+        flops = model_flops(*config)
+        baseline = time_fit(config, args.batch_size, args.batches, args.repeats)
+        print(
+            f"\n{name} ({flops / 1e6:.0f} MFLOP per image)\n"
+            f"  {'keras fit':<14} {baseline:8.1f} images/s  1.00x  "
+            f"{baseline * flops / 1e9:6.1f} GFLOP/s  "
+            f"{baseline * flops / 1e9 / peak:5.1%} of peak"
+        )
+        for variant in variants:
+            rate = time_step(
+                config, variant, args.batch_size, args.batches, args.repeats
+            )
+            print(
+                f"  {variant:<14} {rate:8.1f} images/s  {rate / baseline:4.2f}x  "
+                f"{rate * flops / 1e9:6.1f} GFLOP/s  "
+                f"{rate * flops / 1e9 / peak:5.1%} of peak"
+            )
+
+
+if __name__ == "__main__":
+    main()
