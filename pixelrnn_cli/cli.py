@@ -496,8 +496,8 @@ def sample(
     pixels equal to the ground truth; stores them in the run's run.h5 and
     draws three images in FIGURES.
     """
-    from pixelrnn_cli.runs import resolve_run
-    from pixelrnn_cli.sampling import SampleSettings, check_pixel_run, parse_steps
+    from pixelrnn_cli.runs import check_pixel_run, resolve_run
+    from pixelrnn_cli.sampling import SampleSettings, parse_steps
 
     settings = SampleSettings(
         images=images,
@@ -508,7 +508,7 @@ def sample(
         beam=beam,
     )
     run_dir = resolve_run(model, checkpoints)
-    check_pixel_run(run_dir)
+    check_pixel_run(run_dir, "sampling")
     load_tensorflow()
     from pixelrnn_cli.sampling import sample_run
 
@@ -593,12 +593,12 @@ def inpaint(
     successful and failed in-paintings in FIGURES. A generated data set is
     saved as RUN/inpaint-HxW.npy unless --dataset-out names another file.
     """
-    from pixelrnn_cli.inpainting import check_pixel_run, make_request
-    from pixelrnn_cli.runs import resolve_run
+    from pixelrnn_cli.inpainting import make_request
+    from pixelrnn_cli.runs import check_pixel_run, resolve_run
 
     request = make_request(mask, images, dataset, dataset_out, seed, figures)
     run_dir = resolve_run(model, checkpoints)
-    check_pixel_run(run_dir)
+    check_pixel_run(run_dir, "in-painting")
     load_tensorflow()
     from pixelrnn_cli.inpainting import inpaint_run
 

@@ -139,9 +139,10 @@ def evaluate_run(
         limit if limit is not None else (config.limit if config else None),
     )
     step = make_eval_step(model, task, use_jit(jit))
-    results = {}
-    for name in split_names:
-        results[name] = evaluate_split(step, task, splits.get(name), reporter=reporter)
-        if record is not None:
-            store_evaluation(run_dir / RUN_FILE, name, results[name])
+    results = {
+        name: evaluate_split(step, task, splits.get(name), reporter=reporter)
+        for name in split_names
+    }
+    if record is not None:
+        store_evaluation(run_dir / RUN_FILE, results)
     return results

@@ -645,18 +645,6 @@ def draw_figure(
     atomic_write(path, lambda temporary: figure.savefig(temporary, format="png"))
 
 
-def check_pixel_run(run_dir: Path) -> None:
-    """Refuse a classifier run from its run.h5, before TensorFlow is loaded."""
-    from pixelrnn_cli.runs import read_run_of
-
-    record = read_run_of(run_dir)
-    if record is not None and record.config.task != "pixel":
-        raise PixelrnnError(
-            f"run {run_dir.name} is a classifier; in-painting needs a pixel model "
-            "(train one with --task pixel)"
-        )
-
-
 @dataclass(frozen=True)
 class InpaintingRequest:
     """What to in-paint, checked before any model is loaded."""

@@ -240,21 +240,39 @@ def write_training(
 
 def write_group(run_file: Path, name: str, attrs: dict[str, Any], **arrays) -> None:
     """Replace group `name` of an existing run file with attributes and arrays."""
+    write_groups(run_file, {name: (attrs, arrays)})
+
+
+def write_groups(
+    run_file: Path, groups: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Replace several groups, each given as (attributes, arrays), in one write.
+
+    Groups are written in the order given, so a parent goes before its
+    children (replacing a group drops what was below it).
+    """
     open_run(run_file).close()
 
     def edit(handle: h5py.File) -> None:
-        group = replace_group(handle, name)
-        set_attrs(group, attrs)
-        for key, value in arrays.items():
-            group.create_dataset(key, data=np.asarray(value))
+        for name, (attrs, arrays) in groups.items():
+            group = replace_group(handle, name)
+            set_attrs(group, attrs)
+            for key, value in arrays.items():
+                group.create_dataset(key, data=np.asarray(value))
 
     update_run(run_file, edit)
 
 
-def store_evaluation(run_file: Path, split: str, measured: dict[str, float]) -> None:
-    """Record the measures of one split under `evaluation/<split>`."""
+def store_evaluation(run_file: Path, results: dict[str, dict[str, float]]) -> None:
+    """Record the measures of each split under `evaluation/<split>`, at once."""
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    write_group(run_file, f"evaluation/{split}", {**measured, "evaluated_at": stamp})
+    write_groups(
+        run_file,
+        {
+            f"evaluation/{split}": ({**measured, "evaluated_at": stamp}, {})
+            for split, measured in results.items()
+        },
+    )
 
 
 def open_run(run_file: Path) -> h5py.File:

@@ -52,6 +52,16 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
         )
 
 
+def check_pixel_run(run_dir: Path, purpose: str) -> None:
+    """Refuse a classifier run from its run.h5, before any model is loaded."""
+    record = read_run_of(run_dir)
+    if record is not None and record.config.task != "pixel":
+        raise PixelrnnError(
+            f"run {run_dir.name} is a classifier; {purpose} needs a pixel model "
+            "(train one with --task pixel)"
+        )
+
+
 def read_run_of(run_dir: Path) -> RunRecord | None:
     """The run's results file, or None for a bare model folder without one."""
     run_file = run_dir / RUN_FILE

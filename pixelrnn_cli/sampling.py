@@ -50,6 +50,7 @@ import numpy as np
 from pixelrnn_cli.data import DEFAULT_THRESHOLD, IMAGE_SIDE, SEQUENCE_LENGTH
 from pixelrnn_cli.errors import PixelrnnError
 from pixelrnn_cli.progress import Reporter
+from pixelrnn_cli.runs import check_pixel_run
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +123,6 @@ def parse_steps(text: str) -> tuple[int, ...]:
             "commas, like 1,10,28,300"
         ) from None
     return tuple(sorted(steps))
-
-
-def check_pixel_run(run_dir: Path) -> None:
-    """Refuse a classifier run before any model is loaded (reads run.h5 only)."""
-    from pixelrnn_cli.runs import read_run_of
-
-    record = read_run_of(run_dir)
-    if record is not None and record.config.task != "pixel":
-        raise PixelrnnError(
-            f"run {run_dir.name} is a classifier; sampling needs a pixel model "
-            "(train one with --task pixel)"
-        )
 
 
 class StepwiseModel:
@@ -551,7 +540,7 @@ def sample_run(
     from pixelrnn_cli.runs import load_model, read_run_of
 
     began = time.monotonic()
-    check_pixel_run(run_dir)
+    check_pixel_run(run_dir, "sampling")
     record = read_run_of(run_dir)
     config = record.config if record else None
     splits = load_splits(
@@ -607,7 +596,7 @@ def store(
 
     `about` adds attributes to `sampling`: the figures written, the data.
     """
-    from pixelrnn_cli.results import write_group
+    from pixelrnn_cli.results import write_groups
 
     attrs = {
         "images": settings.images,
@@ -621,10 +610,10 @@ def store(
         **about,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_group(run_file, "sampling", attrs, test_indices=np.arange(settings.images))
+    groups = {"sampling": (attrs, {"test_indices": np.arange(settings.images)})}
     for n, measured in measures.items():
-        arrays = result.per_image(n)
-        write_group(run_file, f"sampling/n_{n}", {"n": n, **measured}, **arrays)
+        groups[f"sampling/n_{n}"] = ({"n": n, **measured}, result.per_image(n))
+    write_groups(run_file, groups)
 
 
 def draw_continuations(

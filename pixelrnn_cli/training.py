@@ -433,12 +433,13 @@ class Trainer:
             return {}
         best = load_model(self.run_dir, self.config.task)
         step = make_eval_step(best, self.config.task, self.jit)
-        results = {}
-        for name in FINAL_SPLITS:
-            results[name] = evaluate_split(
+        results = {
+            name: evaluate_split(
                 step, self.config.task, self.splits.get(name), reporter=self.reporter
             )
-            store_evaluation(self.run_dir / RUN_FILE, name, results[name])
+            for name in FINAL_SPLITS
+        }
+        store_evaluation(self.run_dir / RUN_FILE, results)
         return results
 
     def outcome(
