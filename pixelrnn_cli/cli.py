@@ -65,6 +65,9 @@ class OneLineErrors(TyperGroup):
             sys.exit(130)
         except PixelrnnError as error:
             fail(str(error))
+        except OSError as error:  # an unwritable folder, a full disk, ...
+            where = f": {error.filename}" if error.filename else ""
+            fail(f"{error.strerror or error}{where}")
         except (KeyboardInterrupt, typer.Abort):
             fail("interrupted", 130)
         if result == 130:  # Typer turns Ctrl-C into this exit code, silently.

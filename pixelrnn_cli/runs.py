@@ -28,13 +28,14 @@ def resolve_run(name_or_path: str | Path, checkpoints: Path) -> Path:
             f"{path} is a file but neither {MODEL_FILE} nor {RUN_FILE}; give a run "
             "name, a run folder or one of those two files"
         )
-    if path.is_dir() and ((path / MODEL_FILE).exists() or (path / RUN_FILE).exists()):
-        return path
-    candidate = checkpoints / str(name_or_path)
-    if candidate.is_dir():
-        return candidate
+    named = checkpoints / str(name_or_path)
+    for folder in (named, path):
+        if (folder / MODEL_FILE).exists() or (folder / RUN_FILE).exists():
+            return folder
     if path.is_dir():
         raise PixelrnnError(f"{path} holds neither {MODEL_FILE} nor {RUN_FILE}")
+    if named.is_dir():
+        return named  # a run being started: loading it will say what it lacks
     raise PixelrnnError(f"no run named {name_or_path!r} in {checkpoints}/")
 
 

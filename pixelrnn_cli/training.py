@@ -34,7 +34,6 @@ from pixelrnn_cli.config import RunConfig
 from pixelrnn_cli.data import Splits, as_sequences, load_splits
 from pixelrnn_cli.errors import PixelrnnError, TrainingInterrupted
 from pixelrnn_cli.evaluation import (
-    batch_signature,
     evaluate_split,
     make_eval_step,
     model_forward,
@@ -494,7 +493,8 @@ def make_train_step(model, optimizer, task: str, jit: bool, fast: bool | None = 
 
     forward = model_forward(model, use_fast_rnn(model, fast))
 
-    @tf.function(jit_compile=jit, input_signature=batch_signature())
+    # Traced per batch shape (full and last): static shapes run the loops faster.
+    @tf.function(jit_compile=jit)
     def step(pixels, labels):
         with tf.GradientTape() as tape:
             outputs = forward(pixels, training=True)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pixelrnn_cli.results import read_run
 
@@ -127,3 +128,161 @@ def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path):
     record = read_run(tmp_path / "stopped" / "run.h5")
     assert record.training["status"] == "stopped"
     assert record.training["epochs_trained"] >= 1
+
+
+# Bad input across all five commands. Each case gets the checkpoints folder
+# (holding the tiny runs pixel-gru-1x4 and classify-lstm-1x4) and a scratch
+# folder, and returns the command line and a piece of the expected message.
+
+
+def damaged_runs(checkpoints: Path, scratch: Path) -> None:
+    """Add runs with a truncated model, a corrupt and a foreign run.h5."""
+    import shutil
+
+    import h5py
+
+    source = checkpoints / "pixel-gru-1x4"
+    for name in ("truncated", "corrupt", "foreign"):
+        shutil.copytree(source, scratch / name)
+    model = scratch / "truncated" / "model.keras"
+    model.write_bytes(model.read_bytes()[:2000])
+    (scratch / "corrupt" / "run.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    (scratch / "corrupt" / "model.keras").unlink()
+    (scratch / "foreign" / "run.h5").unlink()
+    with h5py.File(scratch / "foreign" / "run.h5", "w") as handle:
+        handle.attrs["made_by"] = "someone else"
+    (scratch / "foreign" / "model.keras").unlink()
+    (scratch / "empty").mkdir()
+    (scratch / "notes.txt").write_text("not a data file")
+    arrays = {
+        "x_train": np.zeros((5100, 28, 28), np.uint8),
+        "y_train": np.zeros(5100, np.uint8),
+        "x_test": np.zeros((3, 32, 32), np.uint8),
+        "y_test": np.zeros(3, np.uint8),
+    }
+    np.savez(scratch / "wrong-shape.npz", **arrays)
+    np.save(scratch / "wrong-layout.npy", np.zeros((3, 5, 784), np.int8))
+
+
+BAD_INPUTS = {
+    "train unknown cell": (["train", "--cell", "rnn"], "'rnn' is not one of"),
+    "train no layers": (["train", "--layers", "0"], "layers must be at least 1"),
+    "train keep prob": (["train", "--keep-prob", "0"], "keep-prob must be in (0, 1]"),
+    "train batch size": (
+        ["train", "--batch-size", "0"],
+        "batch-size must be at least 1",
+    ),
+    "train budget": (["train", "--time-budget", "1 day"], "cannot read the duration"),
+    "train missing data": (["train", "--data", "{s}/none.npz"], "data file not found"),
+    "train text as data": (["train", "--data", "{s}/notes.txt"], "not a readable .npz"),
+    "train data shape": (
+        ["train", "--data", "{s}/wrong-shape.npz"],
+        "x_test has shape (3, 32, 32)",
+    ),
+    "train existing run": (
+        ["train", "--task", "pixel", "--units", "4"],
+        "already exists",
+    ),
+    "train nothing to resume": (
+        ["train", "--name", "new", "--resume"],
+        "nothing to resume",
+    ),
+    "train unwritable folder": (
+        ["train", "--units", "2", "--checkpoints", "{s}/notes.txt/runs"],
+        "Not a directory",
+    ),
+    "evaluate no run": (["evaluate", "nobody"], "no run named 'nobody'"),
+    "evaluate bad split": (
+        ["evaluate", "pixel-gru-1x4", "--split", "dev"],
+        "unknown split",
+    ),
+    "evaluate truncated model": (
+        ["evaluate", "{s}/truncated"],
+        "not a Keras model file",
+    ),
+    "evaluate corrupt run file": (["evaluate", "{s}/corrupt"], "not a readable HDF5"),
+    "evaluate foreign run file": (
+        ["evaluate", "{s}/foreign"],
+        "not a pixelrnn run file",
+    ),
+    "evaluate empty folder": (["evaluate", "{s}/empty"], "holds neither"),
+    "evaluate a data file": (["evaluate", "{s}/notes.txt"], "neither model.keras"),
+    "sample classifier": (["sample", "classify-lstm-1x4"], "is a classifier"),
+    "sample no run": (["sample", "nobody"], "no run named"),
+    "sample hide": (["sample", "pixel-gru-1x4", "--hide", "0"], "--hide must be"),
+    "sample steps beyond hidden": (
+        ["sample", "pixel-gru-1x4", "--hide", "20", "--steps", "30"],
+        "outside 1..20",
+    ),
+    "sample steps text": (["sample", "pixel-gru-1x4", "--steps", "ten"], "--steps"),
+    "sample truncated model": (
+        ["sample", "{s}/truncated", "--images", "2", "--steps", "1"],
+        "not a Keras model file",
+    ),
+    "sample unwritable figures": (
+        [
+            "sample",
+            "pixel-gru-1x4",
+            "--images",
+            "2",
+            "--steps",
+            "1",
+            "--samples",
+            "1",
+            "--figures",
+            "{s}/notes.txt/figures",
+        ],
+        "Not a directory",
+    ),  # fmt: skip
+    "inpaint classifier": (["inpaint", "classify-lstm-1x4"], "is a classifier"),
+    "inpaint mask too big": (["inpaint", "pixel-gru-1x4", "--mask", "5x5"], "16"),
+    "inpaint mask text": (["inpaint", "pixel-gru-1x4", "--mask", "big"], "--mask"),
+    "inpaint wrong layout": (
+        ["inpaint", "pixel-gru-1x4", "--dataset", "{s}/wrong-layout.npy"],
+        "(2, N, 784)",
+    ),
+    "inpaint missing dataset": (
+        ["inpaint", "pixel-gru-1x4", "--dataset", "{s}/none.npy"],
+        "not found",
+    ),
+    "report no folder": (["report", "--checkpoints", "{s}/nowhere"], "nowhere"),
+    "report unwritable output": (
+        ["report", "--output", "{s}/notes.txt/results.md"],
+        "Not a directory",
+    ),
+}
+
+
+def snapshot(*folders: Path) -> dict[Path, bytes]:
+    return {
+        path: path.read_bytes()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_ends_in_one_line_and_changes_nothing(case, checkpoints, tmp_path):
+    from typer.testing import CliRunner
+
+    from pixelrnn_cli.cli import app
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    damaged_runs(checkpoints, scratch)
+    args, message = BAD_INPUTS[case]
+    args = [arg.replace("{s}", str(scratch)) for arg in args]
+    if "--checkpoints" not in args:
+        args += ["--checkpoints", str(checkpoints)]
+    before = snapshot(checkpoints, scratch)
+
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code not in (0, None), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert snapshot(checkpoints, scratch) == before
