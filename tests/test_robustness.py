@@ -286,3 +286,45 @@ def test_bad_input_ends_in_one_line_and_changes_nothing(case, checkpoints, tmp_p
     assert message in lines[0]
     assert "Traceback" not in result.output
     assert snapshot(checkpoints, scratch) == before
+
+
+def stored_numbers(run_file: Path, prefix: str) -> dict:
+    groups = read_run(run_file).groups
+    numbers = {}
+    for name, values in groups.items():
+        if name.startswith(prefix):
+            for key, value in values.items():
+                if key not in ("created", "seconds", "images_per_second", "figures"):
+                    numbers[(name, key)] = np.asarray(value).tolist()
+    return numbers
+
+
+SEEDED = {
+    "sampling": ["sample", "--images", "3", "--steps", "1,6", "--samples", "4"],
+    "inpainting": ["inpaint", "--images", "6", "--mask", "1x2"],
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(SEEDED))
+def test_the_same_seed_gives_identical_numbers(pixel_run, tmp_path, prefix):
+    from typer.testing import CliRunner
+
+    from pixelrnn_cli.cli import app
+
+    command, *options = [*SEEDED[prefix], "--seed", "7"]
+    runs = []
+    for attempt in range(2):
+        result = CliRunner().invoke(
+            app,
+            [
+                command,
+                str(pixel_run),
+                *options,
+                "-q",
+                "--figures",
+                str(tmp_path / f"f{attempt}"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        runs.append(stored_numbers(pixel_run / "run.h5", prefix))
+    assert runs[0] and runs[0] == runs[1]
