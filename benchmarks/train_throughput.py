@@ -7,12 +7,14 @@ For the GRU 1x128 pixel model and the LSTM 1x128 classifier (784 steps, batch
   `model.fit`, the way a Keras user would;
 - `pixelrnn`: pixelrnn's own training step as `pixelrnn train` builds it for
   this device (on a CPU: `fast_rnn`, no XLA);
-- optional variants (`--variants`): pixelrnn's step through Keras's own layers
-  (`keras-layers`), or compiled with XLA (`xla`, `fast-xla`);
+- optional variants (`--variants`): pixelrnn's step forced through
+  `fast_rnn` (`fast`) or through Keras's own layers (`keras-layers`), or
+  compiled with XLA (`xla`, `fast-xla`);
 
 and measures a large float32 matrix product as the machine's practical peak.
 Throughput is images per second, median of `--repeats` timings of `--batches`
-steps each. Model FLOP/s counts the model's arithmetic as defined (6 FLOPs per
+steps each, the variants timed in turns so that the machine's noise hits
+all of them alike. Model FLOP/s counts the model's arithmetic as defined (6 FLOPs per
 multiply-add of the forward pass: forward plus a backward twice as large),
 whatever the implementation skips, so it compares with the peak fairly.
 
@@ -41,17 +43,18 @@ CONFIGS = {
     "lstm-classify": ("classify", "lstm", 1, 128),
 }
 VARIANTS = {
-    # name: (fast_rnn, jit)
-    "pixelrnn": (True, False),
+    # name: (fast_rnn, jit); None lets pixelrnn choose for the device.
+    "pixelrnn": (None, None),
+    "fast": (True, False),
     "keras-layers": (False, False),
     "xla": (False, True),
     "fast-xla": (True, True),
 }
 
 
-def matmul_peak(size: int, repeats: int) -> float:
-    """GFLOP/s of a (size x size) float32 matrix product."""
-    a = tf.random.normal((size, size))
+def matmul_peak(size: int, repeats: int, dtype: str = "float32") -> float:
+    """GFLOP/s of a (size x size) matrix product."""
+    a = tf.cast(tf.random.normal((size, size)), dtype)
     product = tf.function(lambda x: tf.matmul(x, x))
     product(a).numpy()
     seconds = []
@@ -79,49 +82,51 @@ def batches_for(task: str, batch_size: int, count: int, seed: int = 0):
     return pixels, labels
 
 
-def time_fit(config, batch_size: int, batches: int, repeats: int) -> float:
+def fit_runner(config, batch_size: int, batches: int):
+    """A function that trains the Keras way on `batches` batches, warmed up."""
     task, cell, layers, units = config
     model = build_model(task, cell, layers, units, keep_prob=0.75)
-    if task == "pixel":
-        model.compile(optimizer="adam", loss=pixel_loss)
-    else:
-        model.compile(optimizer="adam", loss=classifier_loss)
+    loss = pixel_loss if task == "pixel" else classifier_loss
+    model.compile(optimizer="adam", loss=loss)
     pixels, labels = batches_for(task, batch_size, batches)
     targets = pixels if task == "pixel" else labels
     fit = {"batch_size": batch_size, "epochs": 1, "verbose": 0, "shuffle": False}
     model.fit(pixels, targets, **fit)  # traces and warms up
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.fit(pixels, targets, **fit)
-        seconds.append(time.perf_counter() - start)
-    return len(pixels) / statistics.median(seconds)
+    return lambda: model.fit(pixels, targets, **fit)
 
 
-def time_step(config, variant: str, batch_size: int, batches: int, repeats: int):
+def step_runner(config, variant: str, batch_size: int, batches: int):
+    """A function that runs pixelrnn's step (as `variant`) on the batches."""
     task, cell, layers, units = config
     fast, jit = VARIANTS[variant]
     model = build_model(task, cell, layers, units, keep_prob=0.75)
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(model.trainable_variables)
-    step = make_train_step(model, optimizer, task, jit=jit, fast=fast)
+    step = make_train_step(model, optimizer, task, jit=bool(jit), fast=fast)
     pixels, labels = batches_for(task, batch_size, batches)
     chunks = [
-        (
-            tf.constant(pixels[i : i + batch_size]),
-            tf.constant(labels[i : i + batch_size]),
-        )
+        (pixels[i : i + batch_size], labels[i : i + batch_size])
         for i in range(0, len(pixels), batch_size)
     ]
-    float(step(*chunks[0])[0])  # traces and warms up
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run() -> None:
         for chunk in chunks:
             loss, _ = step(*chunk)
         float(loss)
-        seconds.append(time.perf_counter() - start)
-    return len(pixels) / statistics.median(seconds)
+
+    run()  # traces and warms up
+    return run
+
+
+def throughputs(runners: dict, images: int, repeats: int) -> dict[str, float]:
+    """Images per second of each runner, timed in turns so noise hits all alike."""
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: images / statistics.median(times) for name, times in seconds.items()}
 
 
 def main() -> None:
@@ -132,36 +137,44 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--variants", default="", help="also: keras-layers,xla,...")
     parser.add_argument("--matmul-size", type=int, default=2048)
+    parser.add_argument("--intra-threads", type=int, default=0, help="0: default")
+    parser.add_argument("--inter-threads", type=int, default=0, help="0: default")
+    parser.add_argument(
+        "--bfloat16", action="store_true", help="also time a bfloat16 product"
+    )
     args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_threads)
 
     threads = tf.config.threading
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"{os.cpu_count()} CPUs, intra-op threads "
-        f"{threads.get_intra_op_parallelism_threads() or 'default'}, "
+        f"{os.cpu_count()} CPUs, threads intra-op "
+        f"{threads.get_intra_op_parallelism_threads() or 'default'} inter-op "
+        f"{threads.get_inter_op_parallelism_threads() or 'default'}, "
         f"batch {args.batch_size}, median of {args.repeats} x {args.batches} steps"
     )
     peak = matmul_peak(args.matmul_size, max(args.repeats, 5))
     print(f"matrix product {args.matmul_size}^3 float32: {peak:.1f} GFLOP/s")
+    if args.bfloat16:
+        half = matmul_peak(args.matmul_size, max(args.repeats, 5), "bfloat16")
+        print(f"matrix product {args.matmul_size}^3 bfloat16: {half:.1f} GFLOP/s")
     variants = ["pixelrnn", *[v for v in args.variants.split(",") if v]]
     for name in args.configs.split(","):
         config = CONFIGS[name]
         flops = model_flops(*config)
-        baseline = time_fit(config, args.batch_size, args.batches, args.repeats)
-        print(
-            f"\n{name} ({flops / 1e6:.0f} MFLOP per image)\n"
-            f"  {'keras fit':<14} {baseline:8.1f} images/s  1.00x  "
-            f"{baseline * flops / 1e9:6.1f} GFLOP/s  "
-            f"{baseline * flops / 1e9 / peak:5.1%} of peak"
-        )
+        runners = {"keras fit": fit_runner(config, args.batch_size, args.batches)}
         for variant in variants:
-            rate = time_step(
-                config, variant, args.batch_size, args.batches, args.repeats
+            runners[variant] = step_runner(
+                config, variant, args.batch_size, args.batches
             )
+        rates = throughputs(runners, args.batch_size * args.batches, args.repeats)
+        print(f"\n{name} ({flops / 1e6:.0f} MFLOP per image)")
+        for variant, rate in rates.items():
             print(
-                f"  {variant:<14} {rate:8.1f} images/s  {rate / baseline:4.2f}x  "
-                f"{rate * flops / 1e9:6.1f} GFLOP/s  "
-                f"{rate * flops / 1e9 / peak:5.1%} of peak"
+                f"  {variant:<14} {rate:8.1f} images/s  "
+                f"{rate / rates['keras fit']:4.2f}x  {rate * flops / 1e9:6.1f} GFLOP/s"
+                f"  {rate * flops / 1e9 / peak:5.1%} of peak"
             )
 
 
