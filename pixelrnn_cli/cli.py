@@ -212,13 +212,18 @@ def load_tensorflow() -> None:
         os.close(devnull)
 
 
-def stop_on_sigterm() -> None:
-    """Treat a polite kill like Ctrl-C, so training saves and says how to resume."""
+def stop_gracefully_on_signals() -> None:
+    """Make Ctrl-C and a polite kill stop training at a saved point.
+
+    SIGTERM is treated like Ctrl-C, and SIGINT gets Python's handler back even
+    where the shell started the process with it ignored (background jobs).
+    """
 
     def handler(number: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 CheckpointsOption = Annotated[
@@ -347,7 +352,7 @@ def train(
     load_tensorflow()
     from pixelrnn_cli.training import train as train_run
 
-    stop_on_sigterm()
+    stop_gracefully_on_signals()
     outcome = train_run(
         config,
         checkpoints,
