@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 
 class FromScratch:
@@ -68,16 +67,6 @@ def segment_softmax(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         weights = np.exp(values[start:stop] - values[start:stop].max())
         result[start:stop] = weights / weights.sum()
     return result
-
-
-def median_seconds(work, repeats: int) -> tuple[float, object]:
-    result = work()  # warm-up: traces the graphs
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def main() -> None:

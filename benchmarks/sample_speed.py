@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
+from timing import median_seconds  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -44,17 +43,6 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
     return parser.parse_args()
-
-
-def timed(run, repeats: int) -> tuple[float, object]:
-    """Median seconds of `repeats` calls of `run` after one untimed call."""
-    result = run()
-    seconds = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        result = run()
-        seconds.append(time.perf_counter() - began)
-    return statistics.median(seconds), result
 
 
 def main() -> None:
@@ -97,8 +85,8 @@ def main() -> None:
             sequences[:, visible + t] = uniforms[t] < probability
         return sequences[:, visible : visible + arguments.naive_pixels]
 
-    step_seconds, drawn = timed(step_wise, arguments.repeats)
-    naive_seconds, naive_drawn = timed(naive, arguments.repeats)
+    step_seconds, drawn = median_seconds(step_wise, arguments.repeats)
+    naive_seconds, naive_drawn = median_seconds(naive, arguments.repeats)
     naive_total = naive_seconds / arguments.naive_pixels * arguments.pixels
     same = np.array_equal(
         drawn.reshape(batch, -1)[:, : arguments.naive_pixels],
