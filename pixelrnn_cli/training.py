@@ -243,6 +243,7 @@ class Trainer:
                 return self.outcome({}, already_finished=True)
         started = time.monotonic()
         state.status, state.stop_reason = "running", ""
+        self.reporter.summary(self.describe())
         while state.status == "running":
             epoch = state.epoch + 1
             try:
@@ -267,6 +268,19 @@ class Trainer:
                 f"--checkpoints {self.run_dir.parent}",
             ) from None
         return self.outcome(evaluation)
+
+    def describe(self) -> str:
+        """One line on what is about to be trained, where and how."""
+        config, state = self.config, self.state
+        start = f"resuming after epoch {state.epoch}" if state.epoch else "training"
+        schedule = (
+            f"lr {config.lr:g} x{config.decay_rate:g} every {config.decay_epochs}"
+        )
+        return (
+            f"{start} {config.name} on {self.device}: {len(self.splits.train):,} "
+            f"images, batch {config.batch_size}, {schedule} epochs, keep "
+            f"{config.keep_prob:g}, up to {config.epochs} epochs"
+        )
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         config, train_split = self.config, self.splits.train
