@@ -2,10 +2,11 @@
 
 On a GPU the LSTM and GRU layers run on cuDNN kernels, which XLA cannot use,
 so steps are compiled without XLA and through Keras's own layers. On a CPU
-the recurrent layers run through `fast_rnn` (the same function with a
-hand-written backward pass), and XLA stays off: it compiles the 784-step loop
-into one that is several times slower than TensorFlow's own graph (see
-docs/performance.md). Both can be forced for comparison.
+the GRU layers run through `fast_rnn` (the same function with a hand-written
+backward pass), LSTMs through Keras's own loop, and XLA stays off: on this
+kind of machine it made the 784-step loop 4 to 6 times slower than
+TensorFlow's own graph (see docs/performance.md). Both can be forced for
+comparison.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def use_jit(requested: bool | None = None) -> bool:
 def use_fast_rnn(model, requested: bool | None = None) -> bool:
     """Run the recurrent layers through `fast_rnn`: GRU models on a CPU.
 
-    Measured on a 2-core CPU (docs/performance.md), the GRU pass is about 1.4x
-    faster than Keras's layers, while for an LSTM Keras's own loop is faster.
+    Measured on a 2-core CPU (docs/performance.md), the GRU pass is about 1.2x
+    faster than Keras's layers in the same step, while for an LSTM Keras's own
+    loop is faster.
     """
     if requested is not None:
         return requested
