@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pixelrnn_cli.report import find_runs
 from pixelrnn_cli.results import read_run
 
 EPOCHS = 24
@@ -70,7 +71,9 @@ def test_sigkill_at_many_points_always_leaves_a_resumable_run(tmp_path):
         if kill_after(pixelrnn(*TRAIN, *checkpoints, *resume), epoch_lines, delay):
             kills += 1
         if (run_dir / "run.h5").exists():
-            record = read_run(run_dir / "run.h5")  # what the report reads
+            found, skipped = find_runs(tmp_path)  # as the report reads them
+            assert not skipped and [run.label for run in found] == ["killed"]
+            record = read_run(run_dir / "run.h5")
             assert len(record.history) == record.training["epochs_trained"]
             if record.training["status"] == "finished":
                 break
