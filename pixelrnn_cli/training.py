@@ -116,6 +116,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         with training_lock(run_dir):
+            check_run_folder(run_dir, resume)  # again: another run may just have ended
             remove_stale_temporaries(run_dir)
             if resume:
                 config = resumed_config(read_saved_config(run_dir), changes or {})
