@@ -37,14 +37,23 @@ def model_forward(model, fast: bool) -> Callable:
     return lambda pixels, training: fast_rnn.forward(model, pixels, training)
 
 
-def make_eval_step(model, task: str, jit: bool, fast: bool | None = None) -> Callable:
-    """A compiled function: a batch -> (summed loss, summed correct predictions)."""
+def make_eval_step(
+    model, task: str, jit: bool | None = None, fast: bool | None = None
+) -> Callable:
+    """A compiled function: a batch -> (summed loss, summed correct predictions).
+
+    `jit` and `fast` force XLA and `fast_rnn`; None picks for the device (on a
+    CPU: XLA through Keras's layers, which compiles best).
+    """
     import tensorflow as tf
     from keras import ops
 
-    from pixelrnn_cli.device import use_fast_rnn
+    from pixelrnn_cli.device import use_fast_rnn, use_jit
 
-    forward = model_forward(model, use_fast_rnn(model, fast))
+    jit = use_jit(jit, inference=True)
+    if fast is None:
+        fast = not jit and use_fast_rnn(model)
+    forward = model_forward(model, fast)
 
     # Traced per batch shape (full and last): static shapes run the loops faster.
     @tf.function(jit_compile=jit)
@@ -116,7 +125,6 @@ def evaluate_run(
     The data file, threshold and limit are the run's own, so the numbers match
     its training; `limit` replaces the run's limit when given.
     """
-    from pixelrnn_cli.device import use_jit
     from pixelrnn_cli.results import RUN_FILE, store_evaluation
     from pixelrnn_cli.runs import load_model, read_run_of
 
@@ -129,7 +137,7 @@ def evaluate_run(
         config.threshold if config else DEFAULT_THRESHOLD,
         limit if limit is not None else (config.limit if config else None),
     )
-    step = make_eval_step(model, task, use_jit(jit))
+    step = make_eval_step(model, task, jit)
     results = {
         name: evaluate_split(step, task, splits.get(name), reporter=reporter)
         for name in split_names

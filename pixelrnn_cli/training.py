@@ -229,7 +229,8 @@ class Trainer:
         self.train_step = make_train_step(
             self.model, self.optimizer, config.task, self.jit
         )
-        self.eval_step = make_eval_step(self.model, config.task, self.jit)
+        self.jit_request = jit  # evaluation makes its own choice from it
+        self.eval_step = make_eval_step(self.model, config.task, jit)
 
     # The epoch loop.
 
@@ -446,7 +447,7 @@ class Trainer:
         if not model_file.exists():
             return {}
         best = load_model(self.run_dir, self.config.task)
-        step = make_eval_step(best, self.config.task, self.jit)
+        step = make_eval_step(best, self.config.task, self.jit_request)
         results = {
             name: evaluate_split(
                 step, self.config.task, self.splits.get(name), reporter=self.reporter
