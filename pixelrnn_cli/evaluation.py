@@ -56,7 +56,8 @@ def make_eval_step(
     forward = model_forward(model, fast)
 
     # Traced per batch shape (full and last): static shapes run the loops faster.
-    @tf.function(jit_compile=jit)
+    # No AutoGraph: the step has no tensor-dependent Python control flow.
+    @tf.function(jit_compile=jit, autograph=False)
     def step(pixels, labels):
         outputs = forward(pixels, training=False)
         if task == "classify":

@@ -510,7 +510,8 @@ def make_train_step(model, optimizer, task: str, jit: bool, fast: bool | None = 
     forward = model_forward(model, use_fast_rnn(model, fast))
 
     # Traced per batch shape (full and last): static shapes run the loops faster.
-    @tf.function(jit_compile=jit)
+    # No AutoGraph: the step has no tensor-dependent Python control flow.
+    @tf.function(jit_compile=jit, autograph=False)
     def step(pixels, labels):
         with tf.GradientTape() as tape:
             outputs = forward(pixels, training=True)
