@@ -41,7 +41,15 @@ from pixelrnn_cli.training import make_train_step  # noqa: E402
 CONFIGS = {
     "gru-pixel": ("pixel", "gru", 1, 128),
     "lstm-classify": ("classify", "lstm", 1, 128),
+    "gru-classify": ("classify", "gru", 1, 128),
+    # Narrow models, where per-step overhead weighs more than arithmetic.
+    "gru-pixel-32": ("pixel", "gru", 1, 32),
+    "gru-classify-32": ("classify", "gru", 1, 32),
+    "gru-classify-64": ("classify", "gru", 1, 64),
+    "gru-classify-3x32": ("classify", "gru", 3, 32),
+    "lstm-classify-32": ("classify", "lstm", 1, 32),
 }
+DEFAULT_CONFIGS = ("gru-pixel", "lstm-classify")
 VARIANTS = {
     # name: (fast_rnn, jit); None lets pixelrnn choose for the device.
     "pixelrnn": (None, None),
@@ -134,7 +142,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--batches", type=int, default=2, help="steps per timing")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument(
+        "--configs", default=",".join(DEFAULT_CONFIGS), help=f"of {', '.join(CONFIGS)}"
+    )
     parser.add_argument("--variants", default="", help="also: keras-layers,xla,...")
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--intra-threads", type=int, default=0, help="0: default")

@@ -43,20 +43,21 @@ def use_jit(requested: bool | None = None, *, inference: bool = False) -> bool:
 
 
 def use_fast_rnn(model, requested: bool | None = None) -> bool:
-    """Run the recurrent layers through `fast_rnn`: GRU models on a CPU.
+    """Run the recurrent layers through `fast_rnn`: GRU pixel models on a CPU.
 
-    Measured on a 2-core CPU (docs/performance.md), the GRU pass is about 1.2x
-    faster than Keras's layers in the same step, while for an LSTM Keras's own
-    loop is faster.
+    Measured on a 2-core CPU (docs/performance.md), the GRU pass trains a GRU
+    pixel model about 1.2x faster than Keras's layers in the same step. For a
+    GRU classifier, whose gradient enters at the last step only, and for an
+    LSTM, Keras's own loop is faster.
     """
     if requested is not None:
         return requested
     if gpu_names():
         return False
     from pixelrnn_cli import fast_rnn
-    from pixelrnn_cli.models import recurrent_layers
+    from pixelrnn_cli.models import model_task, recurrent_layers
 
     all_gru = all(
         layer.__class__.__name__ == "GRU" for layer in recurrent_layers(model)
     )
-    return all_gru and fast_rnn.supports(model)
+    return all_gru and model_task(model) == "pixel" and fast_rnn.supports(model)

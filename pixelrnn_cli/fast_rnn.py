@@ -19,11 +19,11 @@ with Keras's default activations. Dropout is applied to each recurrent
 layer's outputs with the model's own `Dropout` layers' seed generators, so the
 random state lives in the model's variables and resumes exactly.
 
-Training uses it for GRU models on a CPU (`device.use_fast_rnn`): there it
-is about 1.2x faster than Keras's layers in the same step. The LSTM version
-measured slower than Keras's own loop and is kept for comparison only
-(docs/performance.md). On a GPU none of this is used: Keras's cuDNN kernels
-are faster there.
+Training uses it for GRU pixel models on a CPU (`device.use_fast_rnn`):
+there it is about 1.2x faster than Keras's layers in the same step. For GRU
+classifiers and for LSTMs it measured slower than Keras's own loop, and is
+kept for comparison only (docs/performance.md). On a GPU none of this is
+used: Keras's cuDNN kernels are faster there.
 """
 
 from __future__ import annotations
