@@ -25,7 +25,7 @@ import argparse
 import os
 
 import numpy as np
-from timing import median_seconds  # noqa: E402
+from timing import median_seconds
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

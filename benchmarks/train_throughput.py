@@ -1,12 +1,13 @@
 """Training throughput of pixelrnn's step against plain Keras, side by side.
 
-For the GRU 1x128 pixel model and the LSTM 1x128 classifier (784 steps, batch
-256 by default) this times, in one process and on the same batches:
+For the GRU 1x128 pixel model and the LSTM 1x128 classifier (or the models
+named by `--configs`; 784 steps, batch 256 by default) this times, in one
+process and on the same batches:
 
 - `keras fit`: the same model compiled with default settings and trained with
   `model.fit`, the way a Keras user would;
 - `pixelrnn`: pixelrnn's own training step as `pixelrnn train` builds it for
-  this device (on a CPU: `fast_rnn`, no XLA);
+  this device (on a CPU: no XLA, `fast_rnn` for GRU pixel models);
 - optional variants (`--variants`): pixelrnn's step forced through
   `fast_rnn` (`fast`) or through Keras's own layers (`keras-layers`), or
   compiled with XLA (`xla`, `fast-xla`);

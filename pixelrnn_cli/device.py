@@ -2,11 +2,11 @@
 
 On a GPU the LSTM and GRU layers run on cuDNN kernels, which XLA cannot use,
 so steps are compiled without XLA and through Keras's own layers. On a CPU
-training runs the GRU layers through `fast_rnn` (the same function with a
-hand-written backward pass) and LSTMs through Keras's own loop, without XLA:
-on this kind of machine XLA made training steps 4 to 6 times slower. Evaluation,
-a forward pass only, is compiled with XLA there, which runs it 1.3-1.5 times
-faster (see docs/performance.md). Both choices can be forced.
+training runs GRU pixel models through `fast_rnn` (the same function with a
+hand-written backward pass) and every other model through Keras's own loop,
+without XLA: on this kind of machine XLA made training steps 4 to 6 times
+slower. Evaluation, a forward pass only, is compiled with XLA there, which
+runs it 1.3-1.5 times faster (see docs/performance.md). Both choices can be forced.
 """
 
 from __future__ import annotations
